@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, ContentBlockParam, Tool as AnthropicTool } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ToolCall } from '../sessions/schema.js';
 import {
+  abortError,
   isRetryableStatus,
   parseArguments,
   ProviderFailure,
@@ -60,7 +61,8 @@ function toFailure(error: unknown): unknown {
     return new ProviderFailure('anthropic', `connection failed: ${error.message}`, { retryable: true });
   }
   if (error instanceof Anthropic.AnthropicError) return new ProviderFailure('anthropic', error.message, { retryable: false });
-  return error;
+  // fetch's own errors ("terminated" when the connection drops mid-stream).
+  return new ProviderFailure('anthropic', `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
 }
 
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
@@ -127,8 +129,10 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
           }
         }
       } catch (error) {
-        throw toFailure(error);
+        throw request.signal.aborted ? error : toFailure(error);
       }
+      // The SDK ends the iteration quietly on abort.
+      if (request.signal.aborted) throw abortError();
       if (!finished) throw new ProviderFailure('anthropic', 'the stream ended before the answer finished', { retryable: true });
       const toolCalls: ToolCall[] = [...blocks.entries()]
         .sort(([a], [b]) => a - b)

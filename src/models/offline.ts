@@ -5,7 +5,7 @@
  * built and tested offline.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ModelProvider, TurnRequest, TurnResult } from './provider.js';
+import { abortError, type ModelProvider, type TurnRequest, type TurnResult } from './provider.js';
 
 export const OFFLINE_NOTICE =
   'No model is configured, so this is Flynn\'s offline provider answering. ' +
@@ -25,10 +25,6 @@ function chunks(text: string, size: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i += size) out.push(words.slice(i, i + size).join(''));
   return out;
-}
-
-function abortError(): Error {
-  return Object.assign(new Error('aborted'), { name: 'AbortError' });
 }
 
 export function createOfflineProvider(options: OfflineOptions = {}): ModelProvider {

@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { ToolCall } from '../sessions/schema.js';
 import {
+  abortError,
   isRetryableStatus,
   parseArguments,
   ProviderFailure,
@@ -60,7 +61,8 @@ export function toFailure(name: string, error: unknown): unknown {
     return new ProviderFailure(name, `connection failed: ${error.message}`, { retryable: true });
   }
   if (error instanceof OpenAI.OpenAIError) return new ProviderFailure(name, error.message, { retryable: false });
-  return error;
+  // fetch's own errors ("terminated" when the connection drops mid-stream).
+  return new ProviderFailure(name, `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
 }
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): ModelProvider {
@@ -117,8 +119,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
           }
         }
       } catch (error) {
-        throw toFailure(name, error);
+        throw request.signal.aborted ? error : toFailure(name, error);
       }
+      // The SDK ends the iteration quietly on abort.
+      if (request.signal.aborted) throw abortError();
       if (!finished) {
         // A connection cut mid-answer can end the stream without an error.
         throw new ProviderFailure(name, 'the stream ended before the answer finished', { retryable: true });

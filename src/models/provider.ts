@@ -82,3 +82,8 @@ export function parseArguments(raw: string): Record<string, unknown> {
     return { _raw: raw };
   }
 }
+
+/** The error a provider throws when its request was aborted: callers check the signal, not this. */
+export function abortError(): Error {
+  return Object.assign(new Error('aborted'), { name: 'AbortError' });
+}

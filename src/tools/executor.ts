@@ -42,8 +42,9 @@ export class ToolExecutor {
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<ToolOutcome>((resolve) => {
       timer = setTimeout(() => {
-        controller.abort(new Error('timeout'));
+        // Settle first: aborting fires the 'cancelled' listener below synchronously.
         resolve({ ok: false, reason: 'timeout', message: `timed out after ${this.#timeoutMs} ms` });
+        controller.abort(new Error('timeout'));
       }, this.#timeoutMs);
       controller.signal.addEventListener('abort', () => resolve({ ok: false, reason: 'cancelled', message: 'cancelled' }), { once: true });
     });

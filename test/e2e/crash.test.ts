@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/sessions/sqlite-store.js';
+import { RpcClient, spawnGateway, tempDir, TOKEN, type Notification } from '../helpers.js';
+import { openai, startStandIn, type StandIn } from '../stand-ins.js';
+
+let upstream: StandIn | undefined;
+const dirs: { remove(): void }[] = [];
+afterEach(async () => {
+  await upstream?.close();
+  dirs.splice(0).forEach((d) => d.remove());
+});
+
+describe('store durability', () => {
+  it('holds every committed message after the process is killed mid-run', async () => {
+    upstream = await startStandIn();
+    upstream.enqueue({ frames: openai.toolCall('call_1', 'current_time', {}) }, { frames: openai.partial(['never ', 'finished']), hang: true });
+    const dir = tempDir();
+    dirs.push(dir);
+    const gw = await spawnGateway(['--port', '0', '--data-dir', dir.path, '--token', TOKEN, '--log-level', 'silent'], {
+      FLYNN_MODEL: 'openai:gpt-test',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+    });
+    const c = await RpcClient.open(gw.url);
+    void c.request('agent.send', { message: 'what time is it?' });
+    const delta: Notification = await c.waitFor((n) => n.params.type === 'text.delta' && n.params.text === 'finished');
+    gw.child.kill('SIGKILL');
+    await gw.exited;
+    c.close();
+
+    const store = openSqliteStore({ path: `${dir.path}/flynn.db` });
+    try {
+      const { items } = store.history(delta.params.sessionId as string, 50);
+      expect(items.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+      expect(items[0]!.content).toBe('what time is it?');
+      expect(items[1]!.toolCalls).toEqual([{ id: 'call_1', name: 'current_time', arguments: {} }]);
+      expect(items[2]!.toolCallId).toBe('call_1');
+      expect(store.getSession(delta.params.sessionId as string)?.messageCount).toBe(3);
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -65,6 +65,11 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
     throw new ConfigError(`model: ${(error as Error).message}`);
   }
   const customPrompt = readSystemPrompt(config);
+  if (config.telegram.token !== undefined && config.telegram.allowedUsers.length === 0) {
+    throw new ConfigError(
+      'telegram.allowedUsers: the Telegram bot needs the numeric user ids allowed to use it (FLYNN_TELEGRAM_ALLOWED_USERS=123,456); ask @userinfobot for yours',
+    );
+  }
 
   let token = config.token;
   if (token === undefined) {
@@ -88,6 +93,18 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
     maxTurns: config.maxTurns,
   });
 
+  // grammY loads only when the bot is configured, keeping startup fast.
+  const telegram =
+    config.telegram.token === undefined
+      ? undefined
+      : (await import('./channels/telegram/channel.js')).createTelegramChannel({
+          options: { token: config.telegram.token, allowedUsers: config.telegram.allowedUsers, apiRoot: config.telegram.apiRoot },
+          agent,
+          store,
+          router,
+          logger,
+        });
+
   let connectionCount = (): number => 0;
   const startedAt = Date.now();
   const methods = createMethods({
@@ -99,6 +116,7 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
       toolCount: () => tools.size,
       connectionCount: () => connectionCount(),
       model: () => router.primary,
+      ...(telegram ? { telegram: telegram.status } : {}),
     },
     store,
     agent,
@@ -131,6 +149,7 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
   const url = `ws://${hostForUrl(config.host)}:${address.port}`;
   print(`Gateway listening on ${url}`);
   logger.info({ host: config.host, port: address.port, model: `${router.primary.provider}:${router.primary.model}` }, 'gateway listening');
+  telegram?.start();
 
   return {
     url,
@@ -138,7 +157,9 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
     agent,
     async stop() {
       await gateway.close();
+      const telegramStopped = telegram?.stop(config.shutdownGraceMs);
       await agent.shutdown(config.shutdownGraceMs);
+      await telegramStopped;
       store.close();
     },
   };

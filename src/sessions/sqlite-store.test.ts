@@ -18,7 +18,7 @@ describe('sqlite store', () => {
     store.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 1 });
+    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 2 });
     raw.close();
     const again = openSqliteStore({ path });
     expect(again.sessionCount).toBe(1);
@@ -60,6 +60,18 @@ describe('sqlite store', () => {
       messageId: final!.id,
     });
     expect(store.getSession(s.id)?.messageCount).toBe(4);
+    store.close();
+  });
+
+  it('binds channel chats to sessions, and rebinds', () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const a = store.createSession();
+    const b = store.createSession();
+    expect(store.getBinding('telegram', '42')).toBeUndefined();
+    store.setBinding('telegram', '42', a.id);
+    store.setBinding('telegram', '42', b.id);
+    expect(store.getBinding('telegram', '42')).toBe(b.id);
+    expect(store.getBinding('other', '42')).toBeUndefined();
     store.close();
   });
 

@@ -41,6 +41,12 @@ const MIGRATIONS: readonly string[] = [
      message_id TEXT,
      finished_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE channel_bindings (
+     channel TEXT NOT NULL,
+     chat_id TEXT NOT NULL,
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     PRIMARY KEY (channel, chat_id)
+   );`,
 ];
 
 interface SessionRow {
@@ -162,6 +168,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SessionStore {
       'INSERT INTO runs (id, session_id, idempotency_key, stop_reason, input_tokens, output_tokens, message_id, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     runByKey: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE idempotency_key = ?'),
+    getBinding: db.prepare<[string, string], { session_id: string }>('SELECT session_id FROM channel_bindings WHERE channel = ? AND chat_id = ?'),
+    setBinding: db.prepare(
+      'INSERT INTO channel_bindings (channel, chat_id, session_id) VALUES (?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET session_id = excluded.session_id',
+    ),
   };
 
   let sessionCount = q.countSessions.get()!.n;
@@ -251,6 +261,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SessionStore {
     findRunByKey(key) {
       const row = q.runByKey.get(key);
       return row && toRun(row);
+    },
+    getBinding(channel, chatId) {
+      return q.getBinding.get(channel, chatId)?.session_id;
+    },
+    setBinding(channel, chatId, sessionId) {
+      q.setBinding.run(channel, chatId, sessionId);
     },
     get sessionCount() {
       return sessionCount;

@@ -41,6 +41,9 @@ export interface SessionStore {
   /** Records a finished run (and its final messages) in one transaction. */
   finishRun(record: RunRecord, messages: readonly NewMessage[]): Message[];
   findRunByKey(idempotencyKey: string): RunRecord | undefined;
+  /** The session a channel's chat (a Telegram chat, say) is talking in. */
+  getBinding(channel: string, chatId: string): string | undefined;
+  setBinding(channel: string, chatId: string, sessionId: string): void;
   /** Kept in memory: `system.health` reads it on every call. */
   readonly sessionCount: number;
   close(): void;

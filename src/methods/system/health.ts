@@ -9,6 +9,7 @@ export interface HealthDeps {
   readonly toolCount: () => number;
   readonly connectionCount: () => number;
   readonly model: () => { provider: string; model: string };
+  readonly telegram?: () => NonNullable<HealthResult['telegram']>;
 }
 
 /** `system.health`: cheap counters only, so it stays fast while agent runs stream. */
@@ -18,14 +19,18 @@ export function createHandler(deps: HealthDeps) {
     scope: 'read',
     params: HealthParams,
     result: HealthResult,
-    handler: (): HealthResult => ({
-      status: 'ok',
-      version: deps.version,
-      uptimeMs: deps.now() - deps.startedAt,
-      sessions: deps.sessionCount(),
-      tools: deps.toolCount(),
-      connections: deps.connectionCount(),
-      model: deps.model(),
-    }),
+    handler: (): HealthResult => {
+      const result: HealthResult = {
+        status: 'ok',
+        version: deps.version,
+        uptimeMs: deps.now() - deps.startedAt,
+        sessions: deps.sessionCount(),
+        tools: deps.toolCount(),
+        connections: deps.connectionCount(),
+        model: deps.model(),
+      };
+      if (deps.telegram) result.telegram = deps.telegram();
+      return result;
+    },
   });
 }

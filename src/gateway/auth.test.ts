@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineMethod } from '../methods/types.js';
 import { connect, RpcClient, startGateway, TOKEN, upgradeStatus, type TestGateway } from '../../test/helpers.js';
 import { FailureThrottle } from './throttle.js';
+import { isLoopbackAddress } from './auth.js';
 
 const whoami = defineMethod({
   description: 'the caller identity',
@@ -93,5 +94,12 @@ describe('FailureThrottle', () => {
     const t = new FailureThrottle({ maxFailures: 1, windowMs: 1000, maxEntries: 100, now: () => 0 });
     for (let i = 0; i < 10_000; i++) t.recordFailure(`10.0.${i >> 8}.${i & 255}`);
     expect(t.size).toBe(100);
+  });
+});
+
+describe('isLoopbackAddress', () => {
+  it('trusts only loopback peers (where Tailscale Serve proxies from)', () => {
+    expect(['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1'].every(isLoopbackAddress)).toBe(true);
+    expect(['10.0.0.1', '100.64.0.1', '::ffff:192.168.0.1', 'fe80::1', undefined].some(isLoopbackAddress)).toBe(false);
   });
 });

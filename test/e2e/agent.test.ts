@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { AgentEvent } from '../../src/agent/events.js';
 import { openSqliteStore } from '../../src/sessions/sqlite-store.js';
@@ -211,6 +212,37 @@ describe('agent over the gateway', () => {
     expect((await first).stopReason).toBe('cancelled');
     expect((await second).stopReason).toBe('cancelled');
     expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe('model configuration', () => {
+  it('sends the system prompt file to the model, and reaches Ollama on OLLAMA_HOST', async () => {
+    const upstream = await startStandIn();
+    standIns.push(upstream);
+    upstream.enqueue({ frames: openai.text(['hi from llama']) });
+    const dir = tempDir();
+    onTestFinished(() => dir.remove());
+    const promptFile = `${dir.path}/prompt.txt`;
+    writeFileSync(promptFile, 'You are a pirate.');
+    flynn = await startTestFlynn({ model: 'ollama:llama3.2:3b', systemPromptFile: promptFile }, { ollamaHost: upstream.url });
+    const c = await flynn.client();
+    expect((await c.call('system.health')).model).toEqual({ provider: 'ollama', model: 'llama3.2:3b' });
+    const result = await c.call<SendResult>('agent.send', { message: 'ahoy' });
+    expect(result.message.content).toBe('hi from llama');
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.body.model).toBe('llama3.2:3b');
+    expect((sent.body.messages as { role: string; content: string }[])[0]).toEqual({ role: 'system', content: 'You are a pirate.' });
+  });
+
+  it('uses the default system prompt naming Flynn and its tools', async () => {
+    const { flynn, upstream } = await withOpenAI();
+    upstream.enqueue({ frames: openai.text(['ok']) });
+    const c = await flynn.client();
+    await c.call('agent.send', { message: 'hi' });
+    const system = (upstream.requests[0]!.body.messages as { content: string }[])[0]!.content;
+    expect(system).toMatch(/You are Flynn/);
+    expect(system).toMatch(/current_time/);
   });
 });
 

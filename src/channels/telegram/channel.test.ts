@@ -186,6 +186,17 @@ describe('telegram channel', () => {
     expect(channel.status().status).toBe('polling');
   });
 
+  it('falls back to plain text when Telegram refuses the entities, and retries a 5xx', async () => {
+    const { telegram, model } = await start();
+    model.enqueue({ frames: openai.text(['**bold** claim']) });
+    telegram.fail('sendMessage', { error_code: 502, description: 'Bad Gateway' });
+    telegram.fail('sendMessage', { error_code: 400, description: "Bad Request: can't parse entities: unsupported start tag" });
+    telegram.userSays(ALICE, 'hello');
+    await botSaid(telegram, ALICE, /^bold claim$/);
+    await h!.channel.stop(2000);
+    expect(telegram.chatMessages(ALICE)).toEqual([expect.objectContaining({ text: 'bold claim', parse_mode: undefined })]);
+  });
+
   it('tells the user when an answer finally cannot be delivered, and keeps it whole in history', async () => {
     const { telegram, model, store } = await start();
     model.enqueue({ frames: openai.text(['an answer Telegram will not take']) });

@@ -138,6 +138,14 @@ async function startup(args) {
 
 export async function benchGateway() {
   if (process.env.BENCH_ONLY === 'idle') return benchIdle();
+  if (process.env.BENCH_ONLY === 'startup') return benchStartup();
+  if (process.env.BENCH_ONLY === 'rt') return benchRoundTrips();
+  await benchRoundTrips();
+  await benchIdle();
+  await benchStartup();
+}
+
+async function benchRoundTrips() {
   console.log(`## Gateway core: system.health round trips (${ROUNDS} rounds × ${DURATION_MS} ms, best round per row)\n`);
   const rows = [];
   for (const concurrency of [1, 64]) {

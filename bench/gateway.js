@@ -172,8 +172,6 @@ async function benchRoundTrips() {
   }
   table(['server', 'connections', 'round trips/s', 'vs echo', 'vs peer', 'p50 ms', 'p99 ms', 'server CPU µs/rt'], rows);
 
-  await benchIdle();
-  await benchStartup();
 }
 
 async function benchIdle() {

@@ -11,7 +11,7 @@ import { cpuSeconds, fmt, median, percentile, rssBytes, sleep, startServer, tabl
 const ROOT = new URL('..', import.meta.url).pathname;
 const TOKEN = 'bench-token-0123456789abcdef';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE ?? 10_000);
 
 function flynnArgs(dataDir) {
@@ -171,7 +171,6 @@ async function benchRoundTrips() {
     }
   }
   table(['server', 'connections', 'round trips/s', 'vs echo', 'vs peer', 'p50 ms', 'p99 ms', 'server CPU µs/rt'], rows);
-
 }
 
 async function benchIdle() {

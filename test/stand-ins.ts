@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TurnRequest } from '../src/models/provider.js';
 
 export interface ScriptedReply {
   /** HTTP status; non-2xx sends `errorBody` as JSON. */
@@ -212,3 +213,18 @@ export const anthropic = {
     ];
   },
 };
+
+/** A model turn request for adapter tests; `deltas` collects what streamed. */
+export function turnRequest(model: string, over: Partial<TurnRequest> = {}): TurnRequest & { deltas: string[] } {
+  const deltas: string[] = [];
+  return {
+    model,
+    system: 'be brief',
+    messages: [{ role: 'user', content: 'hi' }],
+    tools: [{ name: 'current_time', description: 'time', inputSchema: { type: 'object', properties: {} } }],
+    signal: new AbortController().signal,
+    onText: (d) => deltas.push(d),
+    deltas,
+    ...over,
+  };
+}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { anthropic, startStandIn, type StandIn } from '../../test/stand-ins.js';
+import { anthropic, startStandIn, turnRequest, type StandIn } from '../../test/stand-ins.js';
 import { createAnthropicProvider } from './anthropic.js';
 import { ProviderFailure, type ModelProvider, type TurnRequest } from './provider.js';
 
@@ -12,19 +12,7 @@ beforeEach(async () => {
 });
 afterEach(() => standIn.close());
 
-function request(over: Partial<TurnRequest> = {}): TurnRequest & { deltas: string[] } {
-  const deltas: string[] = [];
-  return {
-    model: 'claude-test',
-    system: 'be brief',
-    messages: [{ role: 'user', content: 'hi' }],
-    tools: [{ name: 'current_time', description: 'time', inputSchema: { type: 'object', properties: {} } }],
-    signal: new AbortController().signal,
-    onText: (d) => deltas.push(d),
-    deltas,
-    ...over,
-  };
-}
+const request = (over: Partial<TurnRequest> = {}) => turnRequest('claude-test', over);
 
 describe('anthropic provider', () => {
   it('streams text deltas and reads usage from message_start and message_delta', async () => {

@@ -8,10 +8,9 @@ import type { MessageParam, ContentBlockParam, Tool as AnthropicTool } from '@an
 import type { ToolCall } from '../sessions/schema.js';
 import {
   abortError,
-  isRetryableStatus,
   parseArguments,
   ProviderFailure,
-  retryAfterMs,
+  toProviderFailure,
   type ChatMessage,
   type ModelProvider,
   type TurnRequest,
@@ -48,22 +47,12 @@ function toWire(messages: readonly ChatMessage[]): MessageParam[] {
   return out;
 }
 
-function toFailure(error: unknown): unknown {
-  if (error instanceof Anthropic.APIUserAbortError) return error;
-  if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
-    return new ProviderFailure('anthropic', `HTTP ${error.status}: ${error.message}`, {
-      status: error.status,
-      retryable: isRetryableStatus(error.status),
-      retryAfterMs: retryAfterMs(error.headers),
-    });
-  }
-  if (error instanceof Anthropic.APIConnectionError) {
-    return new ProviderFailure('anthropic', `connection failed: ${error.message}`, { retryable: true });
-  }
-  if (error instanceof Anthropic.AnthropicError) return new ProviderFailure('anthropic', error.message, { retryable: false });
-  // fetch's own errors ("terminated" when the connection drops mid-stream).
-  return new ProviderFailure('anthropic', `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
-}
+const ANTHROPIC_ERRORS = {
+  APIUserAbortError: Anthropic.APIUserAbortError,
+  APIError: Anthropic.APIError,
+  APIConnectionError: Anthropic.APIConnectionError,
+  base: Anthropic.AnthropicError,
+};
 
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
   const client = new Anthropic({
@@ -129,7 +118,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
           }
         }
       } catch (error) {
-        throw request.signal.aborted ? error : toFailure(error);
+        throw request.signal.aborted ? error : toProviderFailure('anthropic', error, ANTHROPIC_ERRORS);
       }
       // The SDK ends the iteration quietly on abort.
       if (request.signal.aborted) throw abortError();

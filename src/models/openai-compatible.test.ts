@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openai, startStandIn, type StandIn } from '../../test/stand-ins.js';
+import { openai, startStandIn, turnRequest, type StandIn } from '../../test/stand-ins.js';
 import { createOpenAICompatibleProvider } from './openai-compatible.js';
 import { ProviderFailure, type ModelProvider, type TurnRequest } from './provider.js';
 
@@ -12,19 +12,7 @@ beforeEach(async () => {
 });
 afterEach(() => standIn.close());
 
-function request(over: Partial<TurnRequest> = {}): TurnRequest & { deltas: string[] } {
-  const deltas: string[] = [];
-  return {
-    model: 'gpt-test',
-    system: 'be brief',
-    messages: [{ role: 'user', content: 'hi' }],
-    tools: [{ name: 'current_time', description: 'time', inputSchema: { type: 'object', properties: {} } }],
-    signal: new AbortController().signal,
-    onText: (d) => deltas.push(d),
-    deltas,
-    ...over,
-  };
-}
+const request = (over: Partial<TurnRequest> = {}) => turnRequest('gpt-test', over);
 
 describe('openai-compatible provider', () => {
   it('streams text deltas and reads usage from the final chunk', async () => {

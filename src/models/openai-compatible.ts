@@ -9,10 +9,9 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import type { ToolCall } from '../sessions/schema.js';
 import {
   abortError,
-  isRetryableStatus,
   parseArguments,
   ProviderFailure,
-  retryAfterMs,
+  toProviderFailure,
   type ChatMessage,
   type ModelProvider,
   type TurnRequest,
@@ -48,22 +47,12 @@ function toWire(system: string, messages: readonly ChatMessage[]): ChatCompletio
   return out;
 }
 
-export function toFailure(name: string, error: unknown): unknown {
-  if (error instanceof OpenAI.APIUserAbortError) return error;
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
-    return new ProviderFailure(name, `HTTP ${error.status}: ${error.message}`, {
-      status: error.status,
-      retryable: isRetryableStatus(error.status),
-      retryAfterMs: retryAfterMs(error.headers),
-    });
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new ProviderFailure(name, `connection failed: ${error.message}`, { retryable: true });
-  }
-  if (error instanceof OpenAI.OpenAIError) return new ProviderFailure(name, error.message, { retryable: false });
-  // fetch's own errors ("terminated" when the connection drops mid-stream).
-  return new ProviderFailure(name, `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
-}
+const OPENAI_ERRORS = {
+  APIUserAbortError: OpenAI.APIUserAbortError,
+  APIError: OpenAI.APIError,
+  APIConnectionError: OpenAI.APIConnectionError,
+  base: OpenAI.OpenAIError,
+};
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): ModelProvider {
   // Retries belong to the router, which can also fall back to another model.
@@ -119,7 +108,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
           }
         }
       } catch (error) {
-        throw request.signal.aborted ? error : toFailure(name, error);
+        throw request.signal.aborted ? error : toProviderFailure(name, error, OPENAI_ERRORS);
       }
       // The SDK ends the iteration quietly on abort.
       if (request.signal.aborted) throw abortError();

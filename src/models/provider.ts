@@ -87,3 +87,38 @@ export function parseArguments(raw: string): Record<string, unknown> {
 export function abortError(): Error {
   return Object.assign(new Error('aborted'), { name: 'AbortError' });
 }
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** The error classes both official SDKs (openai, @anthropic-ai/sdk) define, under the same names. */
+export interface SdkErrorClasses {
+  readonly APIUserAbortError: ErrorClass;
+  readonly APIError: ErrorClass;
+  readonly APIConnectionError: ErrorClass;
+  /** The SDK's root error class. */
+  readonly base: ErrorClass;
+}
+
+/**
+ * Maps what an SDK call threw to a ProviderFailure: an HTTP status the remote
+ * sent, or a network failure (retryable). An abort passes through untouched.
+ */
+export function toProviderFailure(provider: string, error: unknown, sdk: SdkErrorClasses): unknown {
+  if (error instanceof sdk.APIUserAbortError) return error;
+  if (error instanceof sdk.APIError) {
+    const { status, headers } = error as Error & { status?: number; headers?: Headers };
+    if (typeof status === 'number') {
+      return new ProviderFailure(provider, `HTTP ${status}: ${error.message}`, {
+        status,
+        retryable: isRetryableStatus(status),
+        retryAfterMs: retryAfterMs(headers),
+      });
+    }
+  }
+  if (error instanceof sdk.APIConnectionError) {
+    return new ProviderFailure(provider, `connection failed: ${error.message}`, { retryable: true });
+  }
+  if (error instanceof sdk.base) return new ProviderFailure(provider, error.message, { retryable: false });
+  // fetch's own errors ("terminated" when the connection drops mid-stream).
+  return new ProviderFailure(provider, `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
+}

@@ -126,7 +126,7 @@ export async function benchAgent() {
     const rows = [];
     let lost = 0;
     let runsChecked = 0;
-    const plan = process.env.BENCH_ONLY === 'single' ? [[1, 0]] : [[1, 0], [100, 0], [100, 20]];
+    const plan = process.env.BENCH_ONLY === 'single' ? [[1, 0]] : process.env.BENCH_ONLY === 'burst' ? [[100, 0]] : [[1, 0], [100, 0], [100, 20]];
     for (const [runs, skip] of plan) {
       SKIP = skip;
       // A single run is repeated five times so its p99 rests on 1,000 samples.
@@ -158,7 +158,7 @@ export async function benchAgent() {
     SKIP = 0;
     console.log(`No event lost: ${runsChecked - lost} of ${runsChecked} runs received every seq in order with all ${CHUNKS} deltas.\n`);
 
-    if (process.env.BENCH_ONLY === 'single') return;
+    if (process.env.BENCH_ONLY === 'single' || process.env.BENCH_ONLY === 'burst') return;
     console.log('## Agent: control plane round trips while 100 runs stream\n');
     const cpRows = [];
     for (const [method, params] of [
@@ -183,7 +183,7 @@ export async function benchAgent() {
     await standIn.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  if (process.env.BENCH_ONLY !== 'single') await benchStore();
+  if (!['single', 'burst'].includes(process.env.BENCH_ONLY)) await benchStore();
 }
 
 async function benchStore() {

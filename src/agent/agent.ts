@@ -64,6 +64,8 @@ export class Agent {
   readonly #byKey = new Map<string, Promise<RunResult>>();
   readonly #watchers = new Map<string, Set<EventSink>>();
   #closing = false;
+  /** Runs waiting for their turn to start; see #admit. */
+  readonly #admissions: (() => void)[] = [];
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -178,9 +180,28 @@ export class Agent {
     };
   }
 
+  /**
+   * Starting a run costs a couple of milliseconds of CPU (store writes, the
+   * provider request). Admitting one start per event-loop turn lets the
+   * deltas of runs already streaming through in between, so a burst of new
+   * runs does not stall the answers in progress.
+   */
+  #admit(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#admissions.push(resolve);
+      if (this.#admissions.length === 1) setImmediate(this.#pump);
+    });
+  }
+
+  readonly #pump = (): void => {
+    this.#admissions.shift()?.();
+    if (this.#admissions.length > 0) setImmediate(this.#pump);
+  };
+
   async #execute(run: Run, text: string, chain: ModelRef[] | undefined): Promise<RunResult> {
     const { store, router, tools, executor, systemPrompt, logger } = this.#deps;
     const signal = run.controller.signal;
+    await this.#admit();
     this.#emit(run, { type: 'run.started' });
     logger.info({ run: run.runId, session: run.sessionId }, 'run started');
     store.appendMessages(run.sessionId, [{ role: 'user', content: text }]);

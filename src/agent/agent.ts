@@ -62,7 +62,6 @@ export class Agent {
   readonly #runs = new Map<string, Run>();
   readonly #pending = new Map<string, Promise<RunResult>>();
   readonly #byKey = new Map<string, Promise<RunResult>>();
-  readonly #watchers = new Map<string, Set<EventSink>>();
   #closing = false;
   /** Runs waiting for their turn to start; see #admit. */
   readonly #admissions: (() => void)[] = [];
@@ -79,9 +78,10 @@ export class Agent {
   }
 
   /**
-   * Starts (or queues) a run and resolves when it ends. Events go to `sink`
-   * and to the session's watchers. Rejects with NotFound for an unknown
-   * session and ProviderError when every model of the chain failed.
+   * Starts (or queues) a run and resolves when it ends; its events go to
+   * `sink`. Throws NotFound for an unknown session and Conflict when the
+   * session's queue is full; rejects with -32011 when every model of the
+   * chain failed.
    */
   send(input: SendInput, sink?: EventSink): Promise<RunResult> {
     if (this.#closing) throw new ConflictError('Shutting down: not accepting new runs');
@@ -112,8 +112,8 @@ export class Agent {
       idempotencyKey: key ?? null,
       seq: 0,
     };
-    this.#runs.set(run.runId, run);
     const result = this.#queue.enqueue(session.id, () => this.#execute(run, input.message, chain));
+    this.#runs.set(run.runId, run);
     const tracked = result.finally(() => {
       this.#runs.delete(run.runId);
       this.#pending.delete(run.runId);
@@ -137,17 +137,6 @@ export class Agent {
     return cancelled;
   }
 
-  /** Follows every run of a session (channels, subscribers). Returns the unsubscribe function. */
-  watch(sessionId: string, sink: EventSink): () => void {
-    let set = this.#watchers.get(sessionId);
-    if (!set) this.#watchers.set(sessionId, (set = new Set()));
-    set.add(sink);
-    return () => {
-      set.delete(sink);
-      if (set.size === 0 && this.#watchers.get(sessionId) === set) this.#watchers.delete(sessionId);
-    };
-  }
-
   /** Refuses new runs, lets running ones finish for `graceMs`, then cancels the rest and waits for their saves. */
   async shutdown(graceMs: number): Promise<void> {
     this.#closing = true;
@@ -165,8 +154,6 @@ export class Agent {
   #emit(run: Run, body: AgentEventBody): void {
     const event = { runId: run.runId, sessionId: run.sessionId, seq: ++run.seq, ...body } as AgentEvent;
     run.sink?.(event);
-    const watchers = this.#watchers.get(run.sessionId);
-    if (watchers) for (const w of watchers) if (w !== run.sink) w(event);
   }
 
   #replay(record: RunRecord): RunResult {
@@ -284,8 +271,9 @@ export class Agent {
           : new InternalError();
     if (!(error instanceof ProviderFailure)) logger.error({ err: error, run: run.runId }, 'run failed');
     else logger.warn({ run: run.runId, provider: error.provider, status: error.status }, 'run failed: model provider');
+    // A failed run keeps no idempotency key: retrying with the same key runs again.
     store.finishRun(
-      { runId: run.runId, sessionId: run.sessionId, idempotencyKey: run.idempotencyKey, stopReason: 'error', usage, messageId: null },
+      { runId: run.runId, sessionId: run.sessionId, idempotencyKey: null, stopReason: 'error', usage, messageId: null },
       [{ role: 'assistant', content: partial }],
     );
     const wire = rpc.toJSON();

@@ -73,10 +73,6 @@ export class Connection implements CallContext {
     return this.#abort.signal;
   }
 
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
   notify(method: string, params: unknown): void {
     this.send(notificationFrame(method, params));
   }
@@ -118,7 +114,7 @@ export class Connection implements CallContext {
 
   socketError(error: Error & { code?: string }): void {
     // ws has already chosen the close code (1009 for an oversize frame); this only records why.
-    this.#shared.logger.debug({ conn: this.connectionId, code: error.code }, 'socket error');
+    this.#shared.logger.warn({ conn: this.connectionId, code: error.code }, 'socket error');
   }
 
   #run(item: Item): Outcome {

@@ -138,6 +138,12 @@ describe('agent over the gateway', () => {
     const data = response.error!.data as { runId: string; sessionId: string };
     expect(events(c, data.runId).map((e) => e.type)).toEqual(['run.started', 'run.error', 'run.finished']);
     expect(upstream.requests).toHaveLength(1); // not retryable: no retry
+    // The same idempotency key after a failure runs again.
+    upstream.enqueue({ status: 401, errorBody: { error: { message: 'bad key' } } }, { frames: openai.text(['second try']) });
+    const first = await c.request('agent.send', { message: 'retry me', idempotencyKey: 'k-fail' });
+    expect(first.error).toMatchObject({ code: -32011 });
+    const again = await c.call<SendResult>('agent.send', { message: 'retry me', idempotencyKey: 'k-fail' });
+    expect(again.message.content).toBe('second try');
     const history = await c.call<{ messages: Message[] }>('sessions.history', { sessionId: data.sessionId });
     expect(history.messages[0]).toMatchObject({ role: 'user', content: 'hi' });
   });

@@ -118,7 +118,8 @@ export class AnswerStream {
         if (sent) await this.#call((other) => api.editMessageText(chatId, sent.id, other ? html : htmlToPlain(html), other));
         else {
           const message = await this.#call((other) => api.sendMessage(chatId, other ? html : htmlToPlain(html), other));
-          this.#sent.push({ id: (message as { message_id: number }).message_id, html });
+          if (message === undefined) throw new Error('sendMessage returned no message');
+          this.#sent.push({ id: message.message_id, html });
         }
         this.#sent[i]!.html = html;
       }

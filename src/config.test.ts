@@ -52,6 +52,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(flags, env)).toThrow(key);
   });
 
+  it('needs a webhook secret with a webhook URL', () => {
+    expect(() => loadConfig({}, { FLYNN_TELEGRAM_WEBHOOK_URL: 'https://flynn.example/hook' })).toThrow(/telegram.webhookSecret/);
+    const ok = loadConfig({}, { FLYNN_TELEGRAM_WEBHOOK_URL: 'https://flynn.example/hook', FLYNN_TELEGRAM_WEBHOOK_SECRET: 'a-long-enough-secret' });
+    expect(ok.telegram).toMatchObject({ webhookUrl: 'https://flynn.example/hook', webhookSecret: 'a-long-enough-secret' });
+  });
+
   it('names an unknown key in the config file', () => {
     expect(() => loadConfig({ config: configFile({ prot: 1 }) }, {})).toThrow(/prot/);
   });

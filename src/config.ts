@@ -40,6 +40,13 @@ export const TelegramConfig = z.strictObject({
     z.array(z.coerce.number().int().positive()),
   ).default([]),
   apiRoot: z.url().optional(),
+  /** Webhook mode: the public URL Telegram posts updates to; the gateway serves its path. */
+  webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token; required with webhookUrl. */
+  webhookSecret: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'use 16–256 characters of A-Z, a-z, 0-9, _ and -').optional(),
+}).refine((t) => t.webhookUrl === undefined || t.webhookSecret !== undefined, {
+  message: 'webhookUrl needs webhookSecret (FLYNN_TELEGRAM_WEBHOOK_SECRET)',
+  path: ['webhookSecret'],
 });
 
 export const Config = z.strictObject({
@@ -109,6 +116,8 @@ const TELEGRAM_ENV_KEYS: Record<string, string> = {
   token: 'TELEGRAM_BOT_TOKEN',
   allowedUsers: 'FLYNN_TELEGRAM_ALLOWED_USERS',
   apiRoot: 'FLYNN_TELEGRAM_API_ROOT',
+  webhookUrl: 'FLYNN_TELEGRAM_WEBHOOK_URL',
+  webhookSecret: 'FLYNN_TELEGRAM_WEBHOOK_SECRET',
 };
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -98,7 +98,14 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
     config.telegram.token === undefined
       ? undefined
       : (await import('./channels/telegram/channel.js')).createTelegramChannel({
-          options: { token: config.telegram.token, allowedUsers: config.telegram.allowedUsers, apiRoot: config.telegram.apiRoot },
+          options: {
+            token: config.telegram.token,
+            allowedUsers: config.telegram.allowedUsers,
+            apiRoot: config.telegram.apiRoot,
+            ...(config.telegram.webhookUrl && config.telegram.webhookSecret
+              ? { webhook: { url: config.telegram.webhookUrl, secret: config.telegram.webhookSecret } }
+              : {}),
+          },
           agent,
           store,
           router,
@@ -136,6 +143,7 @@ export async function startFlynn(deps: FlynnDeps): Promise<RunningFlynn> {
     },
     methods,
     logger,
+    ...(telegram ? { http: telegram.http } : {}),
   });
   connectionCount = () => gateway.connectionCount;
 

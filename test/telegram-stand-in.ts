@@ -66,8 +66,14 @@ export class TelegramStandIn {
 
   /** Queues an incoming text message from `userId` in their private chat. */
   userSays(userId: number, text: string): void {
+    this.#updates.push(this.textUpdate(userId, text));
+    for (const wake of this.#pollers.splice(0)) wake();
+  }
+
+  /** An Update carrying a text message from `userId` (for webhook posts too). */
+  textUpdate(userId: number, text: string): Record<string, unknown> {
     const entities = text.startsWith('/') ? [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] : undefined;
-    this.#updates.push({
+    return {
       update_id: this.#nextUpdate++,
       message: {
         message_id: this.#nextMessage++,
@@ -77,8 +83,7 @@ export class TelegramStandIn {
         text,
         ...(entities ? { entities } : {}),
       },
-    });
-    for (const wake of this.#pollers.splice(0)) wake();
+    };
   }
 
   /** The next `count` calls of `method` fail with `failure`. */
@@ -120,6 +125,7 @@ export class TelegramStandIn {
       case 'getMe':
         return ok(BOT);
       case 'deleteWebhook':
+      case 'setWebhook':
       case 'sendChatAction':
       case 'answerCallbackQuery':
         return ok(true);

@@ -2,9 +2,9 @@
  * Authentication and origin checks for the HTTP upgrade (DESIGN §3). They run
  * before a WebSocket exists, so a refused client never gets a socket.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ALL_SCOPES, type Identity } from '../methods/types.js';
+import { createSecretMatcher } from '../secret.js';
 
 /** The subprotocol every client speaks; the only one the server selects. */
 export const SUBPROTOCOL = 'flynn.v1';
@@ -28,10 +28,6 @@ export type AuthOutcome =
 const FULL_SCOPES = new Set(ALL_SCOPES);
 const TOKEN_IDENTITY: Identity = { id: 'token', scopes: FULL_SCOPES };
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
@@ -43,15 +39,9 @@ function normalizeOrigin(origin: string): string {
 
 /** Builds the upgrade checks once; the returned functions allocate little per request. */
 export function createAuthenticator(options: AuthOptions) {
-  // Hashing both sides gives equal-length buffers, so the comparison time
-  // does not depend on where (or whether) the strings differ.
-  const tokenDigest = digest(options.token);
+  const tokenMatches = createSecretMatcher(options.token);
   const allowUsers = new Set(options.allowUsers);
   const allowOrigins = new Set(options.allowOrigins.map(normalizeOrigin));
-
-  function tokenMatches(candidate: string): boolean {
-    return timingSafeEqual(digest(candidate), tokenDigest);
-  }
 
   function presentedToken(req: IncomingMessage): string | undefined {
     const header = req.headers.authorization;

@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Agent } from '../../agent/agent.js';
 import { createProviderFactory } from '../../models/factory.js';
 import { ModelRouter, parseModelChain } from '../../models/router.js';
@@ -10,7 +12,7 @@ import { ToolRegistry } from '../../tools/registry.js';
 import { silentLogger } from '../../../test/helpers.js';
 import { openai, startStandIn, type StandIn } from '../../../test/stand-ins.js';
 import { TelegramStandIn } from '../../../test/telegram-stand-in.js';
-import { createTelegramChannel, type TelegramChannel } from './channel.js';
+import { createTelegramChannel, type TelegramChannel, type TelegramOptions } from './channel.js';
 import { htmlToPlain, MESSAGE_LIMIT } from './format.js';
 
 const ALICE = 1001;
@@ -36,7 +38,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(): Promise<Harness> {
+async function start(extra: Partial<TelegramOptions> = {}): Promise<Harness> {
   const telegram = await new TelegramStandIn().start();
   const model = await startStandIn();
   const store = openSqliteStore({ path: ':memory:' });
@@ -49,7 +51,7 @@ async function start(): Promise<Harness> {
   });
   const agent = new Agent({ store, router, tools, executor: new ToolExecutor(tools, { timeoutMs: 1000 }), systemPrompt: 's', logger: silentLogger });
   const channel = createTelegramChannel({
-    options: { token: '123:ABC', allowedUsers: [ALICE], apiRoot: telegram.url, editIntervalMs: 20, backoffMs: 50, maxBackoffMs: 400, pollTimeoutSeconds: 1 },
+    options: { token: '123:ABC', allowedUsers: [ALICE], apiRoot: telegram.url, editIntervalMs: 20, backoffMs: 50, maxBackoffMs: 400, pollTimeoutSeconds: 1, ...extra },
     agent,
     store,
     router,
@@ -205,5 +207,36 @@ describe('telegram channel', () => {
     await botSaid(telegram, ALICE, /couldn't deliver the whole answer/);
     const sessionId = store.getBinding('telegram', String(ALICE))!;
     expect(store.history(sessionId, 10).items[1]!.content).toBe('an answer Telegram will not take');
+  });
+});
+
+describe('telegram channel in webhook mode', () => {
+  it('sets the webhook with its secret, answers posted updates, and refuses a wrong secret', async () => {
+    const secret = 'webhook-secret-0123456789';
+    const { telegram, model, channel } = await start({ webhook: { url: 'https://flynn.example/telegram/hook', secret } });
+    const server = createServer((req, res) => {
+      if (!channel.http(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/telegram/hook`;
+    const set = await telegram.waitForCall((c) => c.method === 'setWebhook');
+    expect(set.body).toMatchObject({ url: 'https://flynn.example/telegram/hook', secret_token: secret });
+    // setWebhook is called once the bot is initialised, so updates are accepted from here on.
+
+    const post = (body: unknown, token?: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { 'x-telegram-bot-api-secret-token': token } : {}) }, body: JSON.stringify(body) });
+    expect((await post(telegram.textUpdate(ALICE, 'sneaky'), 'wrong-secret-0123456789')).status).toBe(401);
+    expect((await post(telegram.textUpdate(ALICE, 'sneaky'))).status).toBe(401);
+    expect((await post({ not: 'an update' }, secret)).status).toBe(400);
+    expect((await fetch(url.replace('/hook', '/other'), { method: 'POST' })).status).toBe(404);
+    expect(model.requests).toHaveLength(0);
+
+    model.enqueue({ frames: openai.text(['hooked']) });
+    expect((await post(telegram.textUpdate(ALICE, 'hello by webhook'), secret)).status).toBe(200);
+    await botSaid(telegram, ALICE, /^hooked$/);
+    expect(model.requests).toHaveLength(1);
+    expect(channel.status()).toEqual({ status: 'webhook', username: 'flynn_test_bot' });
+    expect(telegram.calls.some((c) => c.method === 'getUpdates')).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
  * rather than looped on, and updates are handled without waiting for each
  * other (so /cancel works while an answer streams).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, GrammyError, HttpError, type Context } from 'grammy';
@@ -15,12 +16,13 @@ import type { AgentEvent } from '../../agent/events.js';
 import type { ModelRouter } from '../../models/router.js';
 import { RpcError } from '../../protocol/errors.js';
 import type { SessionStore } from '../../sessions/store.js';
+import { createSecretMatcher } from '../../secret.js';
 import { AnswerStream } from './answer-stream.js';
 import { escapeHtml } from './format.js';
 
 export const CHANNEL = 'telegram';
 
-export type TelegramState = 'starting' | 'polling' | 'conflict' | 'error' | 'stopped';
+export type TelegramState = 'starting' | 'polling' | 'webhook' | 'conflict' | 'error' | 'stopped';
 
 export interface TelegramStatus {
   readonly status: TelegramState;
@@ -42,6 +44,13 @@ export interface TelegramOptions {
   readonly maxBackoffMs?: number;
   /** Long-polling timeout in seconds. Default 30. */
   readonly pollTimeoutSeconds?: number;
+  /**
+   * Receive updates by webhook instead of long polling: Telegram posts to
+   * `url` (public, HTTPS, reaching this gateway's port, e.g. through a
+   * reverse proxy) with `secret` in `X-Telegram-Bot-Api-Secret-Token`; the
+   * gateway serves the URL's path.
+   */
+  readonly webhook?: { readonly url: string; readonly secret: string };
 }
 
 export interface TelegramDeps {
@@ -54,6 +63,8 @@ export interface TelegramDeps {
 
 export interface TelegramChannel {
   start(): void;
+  /** The webhook route for the gateway's HTTP server; false for any other request. */
+  http(req: IncomingMessage, res: ServerResponse): boolean;
   /** Stops polling at once; waits up to `drainMs` for answers being delivered. */
   stop(drainMs?: number): Promise<void>;
   status(): TelegramStatus;
@@ -74,6 +85,8 @@ const REFUSAL = 'Sorry, this is a private assistant.';
 /** Strangers remembered (to refuse each only once); the oldest is forgotten first. */
 const MAX_REFUSED = 10_000;
 const TYPING_EVERY_MS = 4000;
+/** Telegram's updates are small; anything larger is not Telegram. */
+const MAX_UPDATE_BYTES = 1024 * 1024;
 const RECENT_SESSIONS = 10;
 
 export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
@@ -199,7 +212,11 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     state = { status: 'starting' };
     while (!signal.aborted) {
       try {
-        if (!bot.isInited()) await bot.init(grammySignal);
+        if (!bot.isInited()) {
+          await bot.init(grammySignal);
+          // A webhook left set from an earlier run would make getUpdates fail.
+          await bot.api.deleteWebhook({}, grammySignal);
+        }
         // A long poll can take 30 s: say "polling" once the bot is known, and
         // again after a failure only when a poll has succeeded.
         if (state.status === 'starting') polling();
@@ -233,10 +250,80 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     }
   }
 
+  /** Webhook mode: get to know the bot, then tell Telegram where to post, retrying with backoff. */
+  async function registerWebhook(webhook: { url: string; secret: string }): Promise<void> {
+    const signal = controller.signal;
+    const grammySignal = signal as unknown as Parameters<typeof bot.api.getUpdates>[1];
+    let backoff = options.backoffMs ?? 1000;
+    state = { status: 'starting' };
+    while (!signal.aborted) {
+      try {
+        if (!bot.isInited()) await bot.init(grammySignal);
+        await bot.api.setWebhook(webhook.url, { secret_token: webhook.secret, allowed_updates: ['message', 'callback_query'] }, grammySignal);
+        state = { status: 'webhook', username: bot.botInfo.username };
+        logger.info({ username: bot.botInfo.username }, 'telegram: webhook set');
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const message = error instanceof GrammyError ? error.description : String(error);
+        state = { status: 'error', error: `setting the webhook failed: ${message}` };
+        logger.warn({ err: message }, 'telegram: setting the webhook failed, backing off');
+        await delay(backoff, undefined, { signal }).catch(() => undefined);
+        backoff = Math.min(options.maxBackoffMs ?? 60_000, backoff * 2);
+      }
+    }
+  }
+
+  const webhookPath = options.webhook ? new URL(options.webhook.url).pathname : undefined;
+  const secretMatches = options.webhook ? createSecretMatcher(options.webhook.secret) : undefined;
+
+  function http(req: IncomingMessage, res: ServerResponse): boolean {
+    if (webhookPath === undefined || secretMatches === undefined) return false;
+    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== webhookPath) return false;
+    const reply = (status: number): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '');
+    };
+    const secret = req.headers['x-telegram-bot-api-secret-token'];
+    if (typeof secret !== 'string' || !secretMatches(secret)) {
+      logger.warn('telegram: webhook request with a wrong secret token');
+      reply(401);
+      req.resume();
+      return true;
+    }
+    if (!bot.isInited()) {
+      reply(503); // Telegram retries later
+      req.resume();
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_UPDATE_BYTES) {
+        reply(413);
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      let update: Update;
+      try {
+        update = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Update;
+        if (typeof update !== 'object' || update === null || typeof update.update_id !== 'number') throw new Error('not an update');
+      } catch {
+        reply(400);
+        return;
+      }
+      handle(update);
+      reply(200);
+    });
+    return true;
+  }
+
   return {
+    http,
     start() {
-      loop ??= poll().finally(() => {
-        if (state.status !== 'error') state = { status: 'stopped' };
+      loop ??= (options.webhook ? registerWebhook(options.webhook) : poll()).finally(() => {
+        if (state.status !== 'error' && state.status !== 'webhook') state = { status: 'stopped' };
       });
     },
     async stop(drainMs = 5000) {

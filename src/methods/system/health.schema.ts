@@ -13,7 +13,7 @@ export const HealthResult = z.object({
   model: z.object({ provider: z.string(), model: z.string() }),
   /** Present when the Telegram channel is configured. */
   telegram: z
-    .object({ status: z.enum(['starting', 'polling', 'conflict', 'error', 'stopped']), username: z.string().optional(), error: z.string().optional() })
+    .object({ status: z.enum(['starting', 'polling', 'webhook', 'conflict', 'error', 'stopped']), username: z.string().optional(), error: z.string().optional() })
     .optional(),
 });
 export type HealthResult = z.infer<typeof HealthResult>;

@@ -40,4 +40,34 @@ describe('store durability', () => {
       store.close();
     }
   });
+
+  it('on SIGTERM cancels a run still going after the grace period, saves its partial text and exits 0', async () => {
+    upstream = await startStandIn();
+    upstream.enqueue({ frames: openai.partial(['half ', 'an answer']), hang: true });
+    const dir = tempDir();
+    dirs.push(dir);
+    const gw = await spawnGateway(['--port', '0', '--data-dir', dir.path, '--token', TOKEN, '--log-level', 'silent'], {
+      FLYNN_MODEL: 'openai:gpt-test',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+      FLYNN_SHUTDOWN_GRACE_MS: '300',
+    });
+    const c = await RpcClient.open(gw.url);
+    void c.request('agent.send', { message: 'never ends' });
+    const delta = await c.waitFor((n) => n.params.type === 'text.delta' && n.params.text === 'an answer');
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    expect(await upstream.requests[0]!.aborted).toBe(true);
+    c.close();
+    const store = openSqliteStore({ path: `${dir.path}/flynn.db` });
+    try {
+      const { items } = store.history(delta.params.sessionId as string, 10);
+      expect(items.map((m) => [m.role, m.content])).toEqual([
+        ['user', 'never ends'],
+        ['assistant', 'half an answer'],
+      ]);
+    } finally {
+      store.close();
+    }
+  });
 });

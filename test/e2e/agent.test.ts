@@ -196,6 +196,20 @@ describe('agent over the gateway', () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it('keeps nothing behind once runs end', async () => {
+    flynn = await startTestFlynn();
+    const c = await flynn.client();
+    const sessions = await Promise.all([1, 2, 3].map(() => c.call<{ session: Session }>('sessions.create', {})));
+    const sends = Array.from({ length: 30 }, (_, i) => c.call<SendResult>('agent.send', { sessionId: sessions[i % 3]!.session.id, message: `m${i}`, idempotencyKey: `k${i}` }));
+    await c.waitFor((n) => n.params.type === 'run.started');
+    expect(flynn.agent.activeRuns).toBeGreaterThan(0);
+    const results = await Promise.all(sends);
+    expect(results.every((r) => r.stopReason === 'end')).toBe(true);
+    expect(flynn.agent.activeRuns).toBe(0);
+    const health = await c.call<{ sessions: number }>('system.health');
+    expect(health.sessions).toBe(3);
+  });
+
   it('stops at maxTurns when the model keeps calling tools', async () => {
     const { flynn, upstream } = await withOpenAI({ maxTurns: 2 });
     upstream.enqueue({ frames: openai.toolCall('c1', 'current_time', {}) }, { frames: openai.toolCall('c2', 'current_time', {}) });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from './gateway/limits.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -58,10 +59,10 @@ export const Config = z.strictObject({
   trustTailscale: Bool.default(false),
   allowUsers: List.default([]),
   allowOrigins: List.default([]),
-  maxFrameBytes: Int(1024, 64 * 1024 * 1024).default(1024 * 1024),
-  maxInFlight: Int(1, 100_000).default(128),
-  maxBacklogBytes: Int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
-  heartbeatMs: Int(1000, 3_600_000).default(30_000),
+  maxFrameBytes: Int(1024, 64 * 1024 * 1024).default(DEFAULT_LIMITS.maxFrameBytes),
+  maxInFlight: Int(1, 100_000).default(DEFAULT_LIMITS.maxInFlight),
+  maxBacklogBytes: Int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_LIMITS.maxBacklogBytes),
+  heartbeatMs: Int(1000, 3_600_000).default(DEFAULT_LIMITS.heartbeatMs),
   shutdownGraceMs: Int(0, 600_000).default(5000),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** `PROVIDER:MODEL[,PROVIDER:MODEL…]`; unset means offline unless a provider key is present. */

@@ -26,12 +26,7 @@ export interface GatewayOptions extends ConnectionLimits {
   readonly throttle?: ThrottleOptions;
 }
 
-export const DEFAULT_LIMITS = {
-  maxFrameBytes: 1024 * 1024,
-  maxInFlight: 128,
-  maxBacklogBytes: 8 * 1024 * 1024,
-  heartbeatMs: 30_000,
-} as const;
+export { DEFAULT_LIMITS } from './limits.js';
 
 /** A plain HTTP route on the gateway's port; returns false to fall through to 404. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;

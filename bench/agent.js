@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import WebSocket from 'ws';
-import { fmt, percentile, sleep, startServer, table } from './lib.js';
+import { fmt, percentile, rssBytes, sleep, startServer, table } from './lib.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -183,7 +183,53 @@ export async function benchAgent() {
     await standIn.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  if (!['single', 'burst'].includes(process.env.BENCH_ONLY)) await benchStore();
+  if (!['single', 'burst'].includes(process.env.BENCH_ONLY)) {
+    await benchStore();
+    await benchSoak();
+  }
+}
+
+/**
+ * Memory over many runs: a gateway's live heap and RSS after successive
+ * batches of offline runs (50 clients at a time, each connecting, sending and
+ * leaving). A leak shows as live-heap growth proportional to the runs made.
+ */
+export async function benchSoak() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flynn-bench-'));
+  // --trace-gc prints each collection to stdout; after a full one ("Mark-Compact
+  // A (B) -> C (D) MB") C is the live heap, the figure a leak would grow.
+  const flynn = await startServer(['--trace-gc', join(ROOT, 'dist/cli/main.js'), 'gateway', '--port', '0', '--token', TOKEN, '--data-dir', dataDir, '--log-level', 'error']);
+  let liveHeapMb = NaN;
+  flynn.child.stdout.on('data', (d) => {
+    for (const m of String(d).matchAll(/Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)) liveHeapMb = Number(m[1]);
+  });
+  const BATCHES = [1000, 5000, 5000, 5000];
+  const rows = [];
+  let done = 0;
+  try {
+    for (const runs of BATCHES) {
+      for (let i = 0; i < runs; i += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            const ws = await connect(flynn.port);
+            await new Promise((resolve) => {
+              ws.on('message', (d) => JSON.parse(d.toString()).id === 1 && resolve());
+              ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'agent.send', params: { message: 'hello' } }));
+            });
+            ws.terminate();
+          }),
+        );
+      }
+      done += runs;
+      await sleep(2000); // let V8's idle-time collector settle
+      rows.push([fmt.n(done), liveHeapMb.toFixed(1), (rssBytes(flynn.pid) / 2 ** 20).toFixed(1)]);
+    }
+  } finally {
+    await flynn.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log('## Agent: memory over many runs (offline provider, a fresh connection per run)\n');
+  table(['runs made', 'live heap after the last full GC (MB)', 'gateway RSS (MB)'], rows);
 }
 
 export async function benchStoreOnly() {

@@ -39,7 +39,11 @@ async function runGateway(flags: GatewayFlags): Promise<void> {
   });
   let stopping = false;
   const shutdown = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal means "now": skip the grace period.
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
     flynn.stop().then(
@@ -80,6 +84,13 @@ program
       if (error instanceof ConfigError) {
         process.stderr.write(`flynn: ${error.message}\n`);
         process.exit(2);
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+        const why = code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';
+        process.stderr.write(`flynn: cannot listen on ${address ?? ''}:${port ?? ''}: it ${why}; choose another with --host / --port\n`);
+        process.exit(1);
       }
       throw error;
     }

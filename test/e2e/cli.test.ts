@@ -51,6 +51,20 @@ describe('flynn gateway (built CLI, its own process)', () => {
     expect(r.stderr).toMatch(/port/);
   });
 
+  it('says plainly when the port is taken', async () => {
+    const first = await spawnGateway(['--port', '0', '--data-dir', dataDir(), '--log-level', 'silent']);
+    const port = new URL(first.url).port;
+    const r = spawnSync(process.execPath, [CLI, 'gateway', '--port', port, '--data-dir', dataDir(), '--log-level', 'silent'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    first.child.kill('SIGTERM');
+    await first.exited;
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: it is in use`));
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  });
+
   it('refuses a non-loopback host without a configured token', () => {
     const r = spawnSync(process.execPath, [CLI, 'gateway', '--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir()], {
       encoding: 'utf8',

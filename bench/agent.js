@@ -183,10 +183,6 @@ export async function benchAgent() {
     await standIn.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  if (!['single', 'burst'].includes(process.env.BENCH_ONLY)) {
-    await benchStore();
-    await benchSoak();
-  }
 }
 
 /**
@@ -232,11 +228,7 @@ export async function benchSoak() {
   table(['runs made', 'live heap after the last full GC (MB)', 'gateway RSS (MB)'], rows);
 }
 
-export async function benchStoreOnly() {
-  await benchStore();
-}
-
-async function benchStore() {
+export async function benchStore() {
   const { openSqliteStore } = await import('../dist/sessions/sqlite-store.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'flynn-bench-'));
   const path = join(dataDir, 'flynn.db');

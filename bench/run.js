@@ -1,9 +1,9 @@
-// `npm run bench [gateway|agent]…`: prints Markdown tables, measured side by side in one run.
+// `npm run bench [gateway|agent|store|soak]…`: prints Markdown tables, measured side by side in one run.
 import { cpus, totalmem } from 'node:os';
-import { benchAgent, benchSoak, benchStoreOnly } from './agent.js';
+import { benchAgent, benchSoak, benchStore } from './agent.js';
 import { benchGateway } from './gateway.js';
 
-const suites = { gateway: benchGateway, agent: benchAgent, store: benchStoreOnly, soak: benchSoak };
+const suites = { gateway: benchGateway, agent: benchAgent, store: benchStore, soak: benchSoak };
 const chosen = process.argv.slice(2).filter((a) => a in suites);
 
 console.log(`# Flynn benchmarks — ${new Date().toISOString()}`);

@@ -85,6 +85,36 @@ describe('agent over the gateway', () => {
     expect(history.messages[1]!.toolCalls).toEqual([{ id: 'call_9', name: 'current_time', arguments: { timezone: 'Europe/Berlin' } }]);
   });
 
+  it('runs a tool round trip through an Anthropic Messages server', async () => {
+    const upstream = await startStandIn();
+    standIns.push(upstream);
+    upstream.enqueue({ frames: anthropic.toolUse('toolu_7', 'current_time', { timezone: 'Asia/Tokyo' }) }, { frames: anthropic.text(['Evening ', 'in Tokyo.']) });
+    flynn = await startTestFlynn({ model: 'anthropic:claude-test' }, { anthropicApiKey: 'sk-ant', anthropicBaseUrl: upstream.url });
+    const c = await flynn.client();
+    const result = await c.call<SendResult>('agent.send', { message: 'time in Tokyo?' });
+    expect(result.message.content).toBe('Evening in Tokyo.');
+    expect(events(c, result.runId).map((e) => e.type)).toEqual([
+      'run.started',
+      'text.delta', // "Let me check." before the tool call
+      'tool.call',
+      'tool.result',
+      'text.delta',
+      'text.delta',
+      'run.finished',
+    ]);
+    const second = upstream.requests[1]!.body.messages as { role: string; content: { type: string; tool_use_id?: string; content?: string }[] }[];
+    const toolResult = second.at(-1)!.content[0]!;
+    expect(toolResult).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_7' });
+    expect(toolResult.content).toMatch(/\+09:00 \(Asia\/Tokyo\)$/);
+    const history = await c.call<{ messages: Message[] }>('sessions.history', { sessionId: result.sessionId });
+    expect(history.messages.map((m) => [m.role, m.content])).toEqual([
+      ['user', 'time in Tokyo?'],
+      ['assistant', 'Let me check.'],
+      ['tool', toolResult.content],
+      ['assistant', 'Evening in Tokyo.'],
+    ]);
+  });
+
   it('gives an unknown tool back to the model as an error result', async () => {
     const { flynn, upstream } = await withOpenAI();
     upstream.enqueue({ frames: openai.toolCall('call_x', 'rm_rf', { path: '/' }) }, { frames: openai.text(['Sorry.']) });

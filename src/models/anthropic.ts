@@ -10,6 +10,7 @@ import {
   abortError,
   parseArguments,
   ProviderFailure,
+  sdkClientOptions,
   toProviderFailure,
   type ChatMessage,
   type ModelProvider,
@@ -55,12 +56,7 @@ const ANTHROPIC_ERRORS = {
 };
 
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 120_000,
-  });
+  const client = new Anthropic(sdkClientOptions(options));
 
   return {
     name: 'anthropic',

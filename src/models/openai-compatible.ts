@@ -11,6 +11,7 @@ import {
   abortError,
   parseArguments,
   ProviderFailure,
+  sdkClientOptions,
   toProviderFailure,
   type ChatMessage,
   type ModelProvider,
@@ -55,13 +56,7 @@ const OPENAI_ERRORS = {
 };
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): ModelProvider {
-  // Retries belong to the router, which can also fall back to another model.
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 120_000,
-  });
+  const client = new OpenAI(sdkClientOptions(options));
   const name = options.name;
 
   return {

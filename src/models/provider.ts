@@ -122,3 +122,13 @@ export function toProviderFailure(provider: string, error: unknown, sdk: SdkErro
   // fetch's own errors ("terminated" when the connection drops mid-stream).
   return new ProviderFailure(provider, `network failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
 }
+
+/** What both adapters give their SDK client: retries belong to the router, which can also fall back. */
+export function sdkClientOptions(options: { apiKey: string; baseURL?: string; timeoutMs?: number }) {
+  return {
+    apiKey: options.apiKey,
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 120_000,
+  };
+}

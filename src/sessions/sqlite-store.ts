@@ -58,10 +58,12 @@ interface SessionRow {
   message_count: number;
 }
 
+/** What a message read needs; the session id is already known to the caller. */
+const MESSAGE_COLUMNS = 'seq, id, role, content, tool_calls, tool_call_id, is_error, created_at';
+
 interface MessageRow {
   seq: number;
   id: string;
-  session_id: string;
   role: Message['role'];
   content: string;
   tool_calls: string | null;
@@ -153,11 +155,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SessionStore {
     listFirst: db.prepare<[number], SessionRow>('SELECT * FROM sessions ORDER BY seq DESC LIMIT ?'),
     listAfter: db.prepare<[number, number], SessionRow>('SELECT * FROM sessions WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
     countSessions: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sessions'),
-    historyFirst: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
+    historyFirst: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?`),
     historyBefore: db.prepare<[string, number, number], MessageRow>(
-      'SELECT * FROM messages WHERE session_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     ),
-    getMessage: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
+    getMessage: db.prepare<[string], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
     insertMessage: db.prepare(
       'INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, is_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),

@@ -82,7 +82,16 @@ interface RunRow {
   message_id: string | null;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+// Messages written together share a timestamp, so a page converts few distinct values.
+let lastMs = NaN;
+let lastIso = '';
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
 
 function toSession(row: SessionRow): Session {
   return {

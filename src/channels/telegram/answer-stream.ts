@@ -79,18 +79,19 @@ export class AnswerStream {
     if (!this.#loop) void this.#flush();
   }
 
+  /** One drain loop at a time; `.finally` runs after the assignment, so the slot is always cleared. */
   #flush(): Promise<void> {
-    this.#loop ??= (async () => {
-      try {
-        while (this.#dirty) {
-          this.#dirty = false;
-          await this.#apply();
-        }
-      } finally {
-        this.#loop = undefined;
-      }
-    })();
+    this.#loop ??= this.#drain().finally(() => {
+      this.#loop = undefined;
+    });
     return this.#loop;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#dirty) {
+      this.#dirty = false;
+      await this.#apply();
+    }
   }
 
   #render(): string[] {

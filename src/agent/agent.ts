@@ -59,8 +59,8 @@ export class Agent {
   readonly #maxTurns: number;
   readonly #contextMessages: number;
   readonly #queue = new SessionQueue();
-  readonly #runs = new Map<string, Run>();
-  readonly #pending = new Map<string, Promise<RunResult>>();
+  /** Runs going or queued, each with the promise of its result (for shutdown). */
+  readonly #runs = new Map<string, { run: Run; done: Promise<RunResult> }>();
   readonly #byKey = new Map<string, Promise<RunResult>>();
   #closing = false;
   /** Runs waiting for their turn to start; see #admit. */
@@ -113,13 +113,11 @@ export class Agent {
       seq: 0,
     };
     const result = this.#queue.enqueue(session.id, () => this.#execute(run, input.message, chain));
-    this.#runs.set(run.runId, run);
     const tracked = result.finally(() => {
       this.#runs.delete(run.runId);
-      this.#pending.delete(run.runId);
       if (key !== undefined) this.#byKey.delete(key);
     });
-    this.#pending.set(run.runId, tracked);
+    this.#runs.set(run.runId, { run, done: tracked });
     if (key !== undefined) this.#byKey.set(key, tracked);
     return tracked;
   }
@@ -127,7 +125,7 @@ export class Agent {
   /** Cancels one run, or every run (running and queued) of a session. */
   cancel(target: { runId: string } | { sessionId: string }): boolean {
     let cancelled = false;
-    for (const run of this.#runs.values()) {
+    for (const { run } of this.#runs.values()) {
       const hit = 'runId' in target ? run.runId === target.runId : run.sessionId === target.sessionId;
       if (hit && !run.controller.signal.aborted) {
         run.controller.abort();
@@ -140,13 +138,13 @@ export class Agent {
   /** Refuses new runs, lets running ones finish for `graceMs`, then cancels the rest and waits for their saves. */
   async shutdown(graceMs: number): Promise<void> {
     this.#closing = true;
-    const all = (): Promise<unknown> => Promise.allSettled([...this.#pending.values()]);
+    const all = (): Promise<unknown> => Promise.allSettled([...this.#runs.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const outcome = await Promise.race([all(), graceOver]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      for (const run of this.#runs.values()) run.controller.abort();
+      for (const { run } of this.#runs.values()) run.controller.abort();
       await all();
     }
   }

@@ -16,7 +16,7 @@ export type Outcome = string | undefined | Promise<string | undefined>;
 const EMPTY_PARAMS = Object.freeze({});
 
 /** Turns a zod failure into the `data` of -32602: which field, and why. */
-export function paramsError(error: z.ZodError): InvalidParamsError {
+function paramsError(error: z.ZodError): InvalidParamsError {
   return new InvalidParamsError(
     error.issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message })),
   );

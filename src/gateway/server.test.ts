@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { defineMethod, type MethodDef } from '../methods/types.js';
-import { captureLogger, connect, closed, nextMessage, RpcClient, startGateway, TOKEN, upgradeStatus, type TestGateway } from '../../test/helpers.js';
+import { createDispatcher } from './dispatcher.js';
+import { captureLogger, connect, closed, silentLogger, nextMessage, RpcClient, startGateway, TOKEN, upgradeStatus, type TestGateway } from '../../test/helpers.js';
 
 const Empty = z.strictObject({});
 
@@ -44,7 +45,7 @@ function testMethods(gate: { release?: () => void; waiting: Promise<void> }): Re
       handler: (p) => 'x'.repeat(p.bytes),
     }),
     'test.admin': defineMethod({
-      description: 'needs a scope nobody in these tests lacks… except a read-only identity',
+      description: 'needs the admin scope',
       scope: 'admin',
       params: Empty,
       result: z.unknown(),
@@ -231,8 +232,6 @@ describe('gateway server', () => {
 
     it('answers -32001 for a method outside the identity scopes', async () => {
       // Every identity in this release holds all scopes; the check itself is exercised with a reduced identity.
-      const { createDispatcher } = await import('./dispatcher.js');
-      const { silentLogger } = await import('../../test/helpers.js');
       const dispatch = createDispatcher(new Map(Object.entries(testMethods(gate))), silentLogger);
       const frame = dispatch(
         { id: 1, method: 'test.admin', params: undefined },

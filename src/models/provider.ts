@@ -55,7 +55,7 @@ export class ProviderFailure extends Error {
 }
 
 /** HTTP statuses worth another try: rate limits, timeouts, and the server's own failures. */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
